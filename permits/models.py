@@ -67,7 +67,10 @@ class PermitRequest(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="requests", verbose_name=_("doanh nghiệp")
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="requests",
+        verbose_name=_("doanh nghiệp"),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -233,9 +236,7 @@ class Permit(models.Model):
     serial = models.CharField(_("số giấy"), max_length=20, unique=True)
     entry = models.ForeignKey(RequestEntry, on_delete=models.PROTECT, related_name="permits")
     request = models.ForeignKey(PermitRequest, on_delete=models.PROTECT, related_name="permits")
-    organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="permits"
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="permits")
     id_number = models.CharField(max_length=12)
     full_name = models.CharField(max_length=100)
     valid_from = models.DateField()
