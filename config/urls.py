@@ -7,6 +7,8 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import permits.urls
+import verification.urls
 from orgs import api as orgs_api
 from orgs import views as orgs_views
 from orgs.access import PUBLIC, allow
@@ -23,6 +25,8 @@ class DocsView(SpectacularSwaggerView):
 api_v1 = [
     path("auth/token/", orgs_api.TokenView.as_view(), name="api-token"),
     path("me/", orgs_api.MeView.as_view(), name="api-me"),
+    *permits.urls.api,
+    *verification.urls.api,
 ]
 
 urlpatterns = [
@@ -35,4 +39,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include(permits.urls.pages)),
+    path("", include(verification.urls.pages)),
+    path("", include(verification.urls.root)),
 ]
