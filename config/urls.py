@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import permits.urls
 import verification.urls
+from config.health import healthz
 from orgs import api as orgs_api
 from orgs import views as orgs_views
 from orgs.access import PUBLIC, allow
@@ -31,6 +32,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", orgs_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
     path("login/", orgs_views.LoginView.as_view(), name="login"),
     path("logout/", orgs_views.LogoutView.as_view(), name="logout"),
     path("org/<str:tax_code>/", orgs_views.organization_detail, name="organization-detail"),
