@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.decorators import method_decorator
 from django.views.i18n import set_language
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 import permits.urls
 import verification.urls
@@ -19,7 +21,10 @@ class SchemaView(SpectacularAPIView):
     access_roles = frozenset({PUBLIC})
 
 
-class DocsView(SpectacularSwaggerView):
+@method_decorator(csp_update({"style-src": ["'unsafe-inline'"]}), name="dispatch")
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI injects its own <style>; only this page relaxes style-src for it."""
+
     access_roles = frozenset({PUBLIC})
 
 

@@ -154,3 +154,9 @@ def browser_login(page: Any, live_server: Any, username: str, password: str = PA
     page.get_by_label("Mật khẩu").fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_load_state()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings: Any, tmp_path: Path) -> None:
+    """Uploaded and generated files (print jobs, staff uploads) never land in the tree."""
+    settings.MEDIA_ROOT = tmp_path / "media"
