@@ -13,6 +13,7 @@ import permits.urls
 import verification.urls
 from config.health import healthz
 from orgs import api as orgs_api
+from orgs import otp as orgs_otp
 from orgs import views as orgs_views
 from orgs.access import PUBLIC, allow
 
@@ -40,6 +41,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("login/", orgs_views.LoginView.as_view(), name="login"),
     path("logout/", orgs_views.LogoutView.as_view(), name="logout"),
+    path("login/otp/", orgs_otp.otp_verify, name="otp-verify"),
+    path("account/otp/", orgs_otp.otp_setup, name="otp-setup"),
     path("org/<str:tax_code>/", orgs_views.organization_detail, name="organization-detail"),
     path("i18n/setlang/", allow(PUBLIC)(set_language), name="set_language"),
     path("admin/", admin.site.urls),

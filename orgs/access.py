@@ -80,12 +80,30 @@ def hr_organization(user: Any, perm: str = "orgs.manage_staff") -> Organization 
     return hr_organizations(user, perm).order_by("pk").first()
 
 
-def _check(user: Any, roles: frozenset[str]) -> str | None:
-    """None when allowed, else 'login' or 'forbidden'."""
+OTP_ROLES = (Role.DEPARTMENT_REVIEWER, Role.POLICE_REVIEWER, Role.ADMIN)
+
+
+def needs_second_factor(user: Any) -> bool:
+    """A user who enrolled a TOTP device and has not yet given a code in this session."""
+    if not user.is_authenticated or getattr(user, "is_verified", lambda: True)():
+        return False
+    cached: bool | None = getattr(user, "_has_otp_device", None)
+    if cached is None:
+        from django_otp import user_has_device
+
+        cached = user_has_device(user)
+        user._has_otp_device = cached
+    return cached
+
+
+def _check(user: Any, roles: frozenset[str], *, second_factor: bool = True) -> str | None:
+    """None when allowed, else 'login', 'otp' (code still owed) or 'forbidden'."""
     if PUBLIC in roles:
         return None
     if not user.is_authenticated:
         return "login"
+    if second_factor and needs_second_factor(user):
+        return "otp"
     if SIGNED_IN in roles or user_roles(user) & roles:
         return None
     return "forbidden"
@@ -94,11 +112,12 @@ def _check(user: Any, roles: frozenset[str]) -> str | None:
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 
 
-def allow(*roles: str) -> Callable[[V], V]:
+def allow(*roles: str, otp_exempt: bool = False) -> Callable[[V], V]:
     """Declare and enforce who may call a page view.
 
-    Anonymous callers are sent to the login page; signed-in callers without one of the
-    roles get 403.
+    Anonymous callers are sent to the login page; users who enrolled a second factor and
+    have not given a code yet go to the code page (unless `otp_exempt`: that page itself);
+    signed-in callers without one of the roles get 403.
     """
     allowed = frozenset(str(r) for r in roles)
     if not allowed:
@@ -107,9 +126,11 @@ def allow(*roles: str) -> Callable[[V], V]:
     def decorator(view: V) -> V:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            verdict = _check(request.user, allowed)
+            verdict = _check(request.user, allowed, second_factor=not otp_exempt)
             if verdict == "login":
                 return redirect_to_login(request.get_full_path())
+            if verdict == "otp":
+                return redirect_to_login(request.get_full_path(), login_url="otp-verify")
             if verdict == "forbidden":
                 raise PermissionDenied(_("Bạn không có quyền truy cập trang này."))
             return view(request, *args, **kwargs)
@@ -127,7 +148,12 @@ class RolePermission(BasePermission):
         roles: Iterable[str] | None = getattr(view, "access_roles", None)
         if roles is None:  # undeclared views are closed, and the URL walk test fails
             return False
-        return _check(request.user, frozenset(roles)) is None
+        # Tokens are only handed out after the second factor (orgs.api.TokenView); a browser
+        # session must have given its code.
+        from rest_framework.authentication import SessionAuthentication
+
+        session = isinstance(request.successful_authenticator, SessionAuthentication)
+        return _check(request.user, frozenset(roles), second_factor=session) is None
 
 
 def declared_access(callback: Any) -> frozenset[str] | None:

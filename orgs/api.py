@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
+from django_otp import match_token, user_has_device
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -20,6 +21,7 @@ from orgs.access import PUBLIC, SIGNED_IN, hr_organizations, user_roles
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(trim_whitespace=False)
+    otp = serializers.CharField(required=False, help_text="the TOTP code, for enrolled users")
 
 
 class TokenView(APIView):
@@ -45,6 +47,15 @@ class TokenView(APIView):
             return error_response(
                 "invalid_credentials",
                 _("Tên đăng nhập hoặc mật khẩu không đúng."),
+                status_code=401,
+            )
+        if (
+            user_has_device(user)
+            and match_token(user, serializer.validated_data.get("otp", "")) is None
+        ):
+            return error_response(
+                "otp_required",
+                _("Cần mã xác thực hai lớp hợp lệ (trường otp)."),
                 status_code=401,
             )
         token, _created = Token.objects.get_or_create(user=user)
