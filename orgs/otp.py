@@ -60,7 +60,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 action="otp.enrol",
                 object_type="user",
-                object_id=request.user.pk,
+                object_id=str(request.user.pk),
             )
             messages.success(request, _("Đã bật xác thực hai lớp."))
             return redirect("home")
