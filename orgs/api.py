@@ -49,10 +49,8 @@ class TokenView(APIView):
                 _("Tên đăng nhập hoặc mật khẩu không đúng."),
                 status_code=401,
             )
-        if (
-            user_has_device(user)
-            and match_token(user, serializer.validated_data.get("otp", "")) is None
-        ):
+        otp = serializer.validated_data.get("otp", "")
+        if user_has_device(user) and (not otp or match_token(user, otp) is None):
             return error_response(
                 "otp_required",
                 _("Cần mã xác thực hai lớp hợp lệ (trường otp)."),

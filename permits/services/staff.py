@@ -36,6 +36,7 @@ from permits.normalize import (
     parse_date,
     shown,
 )
+from permits.services.issuance import permits_reissue_for_staff
 from permits.staff_list import FIELDS, RowIssue, StaffListInvalid, StaffRow, parse_staff_file
 
 # The columns an import compares to decide "updated" or "unchanged".
@@ -239,6 +240,7 @@ def staff_update(*, actor: Any, staff: Staff, data: Mapping[str, Any]) -> Staff:
         locked.search_text = _search_text(locked.full_name)
         locked.sort_key = staff_sort_key(locked.full_name)
         locked.save()
+        permits_reissue_for_staff(actor=actor, staff=locked)
     # Field names only: the audit chain keeps no personal data.
     audit_record(
         actor=actor,
@@ -326,6 +328,9 @@ def staff_import(
             [*DATA_FIELDS, "search_text", "sort_key", "updated_at"],
             batch_size=_BATCH_SIZE,
         )
+        # Corrected data must reach the paper: live permits of changed people are re-issued.
+        if to_update:
+            permits_reissue_for_staff(actor=actor, staff=to_update)
         audit_record(
             actor=actor,
             action="staff.import",
