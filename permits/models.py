@@ -308,10 +308,18 @@ class PrintJob(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written with each progress step: a running job whose heartbeat stops was orphaned by a
+    # worker that died, and is queued again (permits.services.printing.print_jobs_requeue_stale).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The requeue sweep: running jobs by heartbeat.
+            models.Index(fields=["status", "heartbeat_at"], name="printjob_status_heartbeat_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"print {self.id} ({self.status} {self.done}/{self.total})"

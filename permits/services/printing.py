@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +33,9 @@ INLINE_MAX = getattr(settings, "PRINT_INLINE_MAX", 40)
 # Progress is written every this many permits: often enough for a smooth bar, rarely
 # enough that the writes cost nothing next to the rendering.
 PROGRESS_EVERY = 20
+# A running job whose heartbeat is older than this lost its worker.
+STALE_AFTER = timedelta(seconds=getattr(settings, "PRINT_JOB_STALE_SECONDS", 60))
+MAX_ATTEMPTS = 3
 
 
 def permit_cards(permits: Iterable[Permit]) -> list[PermitCard]:
@@ -112,12 +118,7 @@ def print_job_create(
         details={"request": str(request.pk), "total": job.total, "layout": layout},
     )
 
-    def enqueue() -> None:
-        from permits.tasks import render_print_job
-
-        render_print_job.enqueue(job_id=str(job.pk))
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(lambda: _enqueue(str(job.pk)))
     return job
 
 
@@ -132,9 +133,25 @@ def _claim(job_id: str) -> PrintJob | None:
         if job is None:
             return None
         job.status = PrintJobStatus.RUNNING
-        job.started_at = timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.attempts += 1
+        job.done = 0
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "done"])
         return job
+
+
+def _finish(job: PrintJob, **fields: Any) -> bool:
+    """Write the outcome only if this worker still owns the job (a job requeued after a stall
+    belongs to the worker that claimed it again): no PDF is ever written twice."""
+    with transaction.atomic():
+        current = PrintJob.objects.select_for_update().get(pk=job.pk)
+        if current.status != PrintJobStatus.RUNNING or current.attempts != job.attempts:
+            return False
+        for name, value in fields.items():
+            setattr(current, name, value)
+        current.finished_at = timezone.now()
+        current.save(update_fields=[*fields, "finished_at"])
+        return True
 
 
 def print_job_run(*, job_id: str) -> PrintJob | None:
@@ -144,14 +161,15 @@ def print_job_run(*, job_id: str) -> PrintJob | None:
         return None
     try:
         permits = _permits_to_print(job.request, job.serials)
-
         written = 0
 
         def progress(done: int, total: int) -> None:
             nonlocal written
             if done == total or done - written >= PROGRESS_EVERY:
                 written = done
-                PrintJob.objects.filter(pk=job.pk).update(done=done)
+                PrintJob.objects.filter(pk=job.pk, attempts=job.attempts).update(
+                    done=done, heartbeat_at=timezone.now()
+                )
 
         pdf = render_sheets(
             permit_cards(permits),
@@ -159,18 +177,54 @@ def print_job_run(*, job_id: str) -> PrintJob | None:
             layout=job.layout,  # type: ignore[arg-type]
             progress=progress,
         )
-        with transaction.atomic():
-            job.file.save(
-                f"{job.request.reference}-{job.pk.hex[:8]}.pdf", ContentFile(pdf), save=False
-            )
-            job.done = job.total = len(permits)
-            job.status = PrintJobStatus.DONE
-            job.finished_at = timezone.now()
-            job.save(update_fields=["file", "done", "total", "status", "finished_at"])
+        name = f"{job.request.reference}-{job.pk.hex[:8]}-{job.attempts}.pdf"
+        stored = default_storage.save(f"print-jobs/{name}", ContentFile(pdf))
+        if not _finish(
+            job, file=stored, done=len(permits), total=len(permits), status=PrintJobStatus.DONE
+        ):
+            default_storage.delete(stored)  # another worker owns the job now
     except Exception as exc:
         logger.exception("print job %s failed", job.pk)
-        job.status = PrintJobStatus.FAILED
-        job.error = str(exc)[:500]
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error", "finished_at"])
+        _finish(job, status=PrintJobStatus.FAILED, error=str(exc)[:500])
+    job.refresh_from_db()
     return job
+
+
+@transaction.atomic
+def print_jobs_requeue_stale(*, older_than: timedelta = STALE_AFTER) -> list[PrintJob]:
+    """Queue again the running jobs whose worker stopped beating (killed, machine lost).
+
+    Run by `manage.py requeue_print_jobs` (a timer beside the workers, and at worker start).
+    Writes the jobs back to queued and enqueues them on commit; a job is retried at most
+    MAX_ATTEMPTS times, then marked failed.
+    """
+    cutoff = timezone.now() - older_than
+    stale = list(
+        PrintJob.objects.select_for_update(skip_locked=True).filter(
+            status=PrintJobStatus.RUNNING, heartbeat_at__lt=cutoff
+        )
+    )
+    for job in stale:
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status = PrintJobStatus.FAILED
+            job.error = "worker stopped responding"
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "error", "finished_at"])
+            continue
+        job.status = PrintJobStatus.QUEUED
+        job.save(update_fields=["status"])
+        audit_record(
+            actor=None,
+            action="print_job.requeue",
+            object_type="print_job",
+            object_id=str(job.pk),
+            details={"attempts": job.attempts},
+        )
+        transaction.on_commit(partial(_enqueue, str(job.pk)))
+    return [job for job in stale if job.status == PrintJobStatus.QUEUED]
+
+
+def _enqueue(job_id: str) -> None:
+    from permits.tasks import render_print_job
+
+    render_print_job.enqueue(job_id=job_id)

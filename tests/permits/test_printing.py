@@ -182,3 +182,51 @@ def test_the_print_page_downloads_at_once_or_queues_a_job(
     assert queued.status_code == 302
     html = client.get(f"/requests/{approved.pk}/print/").content.decode()
     assert "Tải xuống" in html and f"{len(PEOPLE)}/{len(PEOPLE)}" in html
+
+
+def test_a_job_whose_worker_died_is_queued_again_and_finished(
+    alice, approved, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from permits.services.printing import print_jobs_requeue_stale
+
+    job = PrintJob.objects.create(
+        request=approved,
+        created_by=alice,
+        total=len(PEOPLE),
+        status=PrintJobStatus.RUNNING,
+        attempts=1,
+        done=2,
+        heartbeat_at=timezone.now() - timedelta(minutes=5),
+    )
+    fresh = PrintJob.objects.create(
+        request=approved,
+        created_by=alice,
+        total=1,
+        status=PrintJobStatus.RUNNING,
+        attempts=1,
+        heartbeat_at=timezone.now(),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        requeued = print_jobs_requeue_stale(older_than=timedelta(minutes=1))
+    assert [j.pk for j in requeued] == [job.pk]
+    job.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (job.status, job.attempts, job.done) == (PrintJobStatus.DONE, 2, len(PEOPLE))
+    assert fresh.status == PrintJobStatus.RUNNING  # still beating: left alone
+    assert sorted(decode_all(job.file.read(), 150)) == sorted(
+        approved.permits.values_list("qr_text", flat=True)
+    )
+
+
+def test_a_stalled_worker_that_wakes_up_late_writes_nothing(alice, approved):
+    from permits.services.printing import _claim, _finish
+
+    job = PrintJob.objects.create(request=approved, created_by=alice, total=1)
+    zombie = _claim(str(job.pk))
+    PrintJob.objects.filter(pk=job.pk).update(status=PrintJobStatus.QUEUED)
+    owner = _claim(str(job.pk))
+    assert owner is not None and owner.attempts == 2
+    assert _finish(zombie, status=PrintJobStatus.DONE, done=1) is False
+    assert _finish(owner, status=PrintJobStatus.DONE, done=1) is True
