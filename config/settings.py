@@ -279,6 +279,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Travel permits for postal and telecom workers (Hanoi).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "status"; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "permits.models.RequestStatus",
+        "PermitStatusEnum": "permits.models.PermitStatus",
+        "PrintJobStatusEnum": "permits.models.PrintJobStatus",
+        "EntryDecisionEnum": "permits.models.EntryDecision",
+        "ScanResultEnum": "verification.models.ScanResult",
+    },
 }
 
 # Background work on the database, no broker (ADR 0003). Tests run tasks immediately.

@@ -59,3 +59,13 @@ def test_the_openapi_schema_and_docs_are_served(client):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/v1/auth/token/" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_the_openapi_schema_is_valid_and_free_of_warnings(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    for path in ["/api/v1/requests/", "/api/v1/verify/", "/api/v1/staff/import/"]:
+        assert path in text
