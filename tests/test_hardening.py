@@ -129,3 +129,42 @@ def test_pages_load_without_a_single_csp_violation(live_server, page, alice):
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
     assert violations == []
+
+
+class _Unreadable:
+    """A body that fails the test if anybody reads it."""
+
+    def read(self, *args, **kwargs):
+        raise AssertionError("the body of an oversized upload was read")
+
+    readline = read
+
+
+@pytest.mark.django_db
+def test_an_oversized_upload_is_refused_before_its_body_is_read(alice, settings):
+    from django.test import RequestFactory
+
+    from config.uploads import UploadLimitMiddleware
+
+    request = RequestFactory().post(
+        "/api/v1/staff/import/", data=b"", content_type="multipart/form-data; boundary=x"
+    )
+    request.META["CONTENT_LENGTH"] = str(settings.UPLOAD_MAX_BYTES + 1)
+    request.META["wsgi.input"] = _Unreadable()
+    request._stream = _Unreadable()
+    response = UploadLimitMiddleware(lambda r: pytest.fail("the view ran"))(request)
+    assert response.status_code == 413
+    import json
+
+    assert "quá lớn" in json.loads(response.content)["error"]["message"]
+
+
+@pytest.mark.django_db
+def test_a_large_staff_file_through_the_page_gets_the_vietnamese_413_page(alice, settings):
+    settings.UPLOAD_MAX_BYTES = 1024
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    big = SimpleUploadedFile("big.csv", b"x" * 4096, content_type="text/csv")
+    response = client_for(alice).post("/staff/import/", {"file": big})
+    assert response.status_code == 413
+    assert "Tệp gửi lên quá lớn" in response.content.decode()
