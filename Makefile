@@ -14,7 +14,7 @@ TEST_ENV := DEBUG=true SECRET_KEY=test-only-secret-key \
 	PERMIT_KEY_ENCRYPTION_KEY=dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LTEyMzQ= \
 	TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend
 
-.PHONY: run test lint bench venv venv-dev messages migrate worker clean format
+.PHONY: run serve test lint bench venv venv-dev messages migrate worker clean format
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,10 +37,21 @@ migrate: venv
 
 run: venv messages migrate
 	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py requeue_print_jobs
 	@echo "Serving on http://$(HOST):$(PORT)/ (task worker beside it; Ctrl-C stops both)"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py db_worker --interval 1 & \
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production-like serving: gunicorn with whitenoise for static files. Needs the production
+# environment (SECRET_KEY, PERMIT_KEY_ENCRYPTION_KEY, DATABASE_URL, ALLOWED_HOSTS...).
+WORKERS ?= 4
+serve: venv
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py migrate --noinput -v0
+	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 \
+		--access-logfile - --forwarded-allow-ips '*'
 
 worker: venv
 	$(RUN_ENV) $(PY) manage.py db_worker
