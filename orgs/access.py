@@ -71,7 +71,12 @@ def hr_organizations(user: Any, perm: str = "orgs.manage_staff") -> models.Query
     if not has_role(user, Role.ORG_HR):
         return Organization.objects.none()
     return get_objects_for_user(
-        user, perm, klass=Organization.objects.filter(is_active=True), accept_global_perms=False
+        user,
+        perm,
+        klass=Organization.objects.filter(is_active=True),
+        accept_global_perms=False,
+        # An administrator is a superuser, but HR of no enterprise unless granted one.
+        with_superuser=False,
     )
 
 
