@@ -177,6 +177,10 @@ AUTH_PASSWORD_VALIDATORS = [
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Trusted reverse proxies in front of the app servers (nginx: 1); the lockout then keys on the
+# client's address from X-Forwarded-For, not on the proxy's.
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "orgs.middleware.client_ip"
 AXES_LOCKOUT_CALLABLE = "orgs.middleware.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

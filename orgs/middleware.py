@@ -111,3 +111,16 @@ def lockout_response(
             status=429,
         )
     return render(request, "registration/locked_out.html", status=429)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address for login lockout. Behind PROXY_COUNT trusted reverse proxies it is
+    the entry that many places from the right of X-Forwarded-For; otherwise REMOTE_ADDR (a
+    client could write anything into the header when no proxy overwrites it)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.PROXY_COUNT
+    if hops <= 0:
+        return remote
+    chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    chain = [part for part in chain if part]
+    return chain[-hops] if len(chain) >= hops else remote

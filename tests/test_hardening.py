@@ -168,3 +168,17 @@ def test_a_large_staff_file_through_the_page_gets_the_vietnamese_413_page(alice,
     response = client_for(alice).post("/staff/import/", {"file": big})
     assert response.status_code == 413
     assert "Tệp gửi lên quá lớn" in response.content.decode()
+
+
+def test_behind_one_proxy_the_lockout_keys_on_the_forwarded_address(settings):
+    from django.test import RequestFactory
+
+    from orgs.middleware import client_ip
+
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7"
+    )
+    settings.PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.2"  # no proxy: the header is the client's own words
+    settings.PROXY_COUNT = 1
+    assert client_ip(request) == "203.0.113.7"  # the address nginx saw, not a forged one

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orgs.audit import audit_record
-from orgs.errors import InvalidInput
+from orgs.errors import Conflict, InvalidInput
 from orgs.models import Area
 from permits.models import Permit, PermitRequest, PrintJob, PrintJobStatus
 from permits.pdf import PermitCard, render_sheets
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 LAYOUTS = ("a4x4", "a6")
 # Above this many permits the page offers a print job instead of an immediate download.
 INLINE_MAX = getattr(settings, "PRINT_INLINE_MAX", 40)
+# The most an immediate PDF may hold (about 1.5 s of rendering); beyond it, a print job.
+IMMEDIATE_LIMIT = getattr(settings, "PRINT_IMMEDIATE_LIMIT", 500)
 # Progress is written every this many permits: often enough for a smooth bar, rarely
 # enough that the writes cost nothing next to the rendering.
 PROGRESS_EVERY = 20
@@ -87,6 +89,11 @@ def permits_pdf(
     if layout not in LAYOUTS:
         raise InvalidInput(_("Khổ in không hợp lệ."))
     permits = _permits_to_print(request, serials)
+    if len(permits) > IMMEDIATE_LIMIT:
+        raise Conflict(
+            _("%(n)d giấy là quá nhiều để tải ngay; hãy tạo lệnh in (POST …/print/).")
+            % {"n": len(permits)}
+        )
     return render_sheets(permit_cards(permits), reference=request.reference, layout=layout)  # type: ignore[arg-type]
 
 
@@ -194,7 +201,8 @@ def print_job_run(*, job_id: str) -> PrintJob | None:
 def print_jobs_requeue_stale(*, older_than: timedelta = STALE_AFTER) -> list[PrintJob]:
     """Queue again the running jobs whose worker stopped beating (killed, machine lost).
 
-    Run by `manage.py requeue_print_jobs` (a timer beside the workers, and at worker start).
+    Run by `manage.py requeue_print_jobs`: a timer beside the workers (docs/deploy.md), and
+    `make run` at start.
     Writes the jobs back to queued and enqueues them on commit; a job is retried at most
     MAX_ATTEMPTS times, then marked failed.
     """

@@ -230,3 +230,12 @@ def test_a_stalled_worker_that_wakes_up_late_writes_nothing(alice, approved):
     assert owner is not None and owner.attempts == 2
     assert _finish(zombie, status=PrintJobStatus.DONE, done=1) is False
     assert _finish(owner, status=PrintJobStatus.DONE, done=1) is True
+
+
+def test_an_immediate_pdf_too_large_asks_for_a_print_job(alice, approved, settings, monkeypatch):
+    import permits.services.printing as printing
+
+    monkeypatch.setattr(printing, "IMMEDIATE_LIMIT", 2)
+    response = client_for(alice).get(f"/api/v1/requests/{approved.pk}/permits.pdf")
+    assert response.status_code == 409
+    assert "lệnh in" in response.json()["error"]["message"]
