@@ -58,8 +58,6 @@ class RequestForm(forms.Form):
     valid_to = forms.DateField(
         label=_("Đến hết ngày"),
         widget=DateInput(),
-        help_text=_("Tối đa %(n)d ngày, tính cả ngày đầu và ngày cuối.")
-        % {"n": settings.PERMIT_MAX_DAYS},
     )
     whole_city = forms.BooleanField(label=_("Toàn thành phố"), required=False)
     areas = forms.ModelMultipleChoiceField(
@@ -79,6 +77,10 @@ class RequestForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Formatted per form, in the request's language (a module-level % would freeze it).
+        self.fields["valid_to"].help_text = _(
+            "Tối đa %(n)d ngày, tính cả ngày đầu và ngày cuối."
+        ) % {"n": settings.PERMIT_MAX_DAYS}
         today = timezone.localdate()
         if not self.is_bound and not self.initial:
             self.initial.update(
