@@ -317,6 +317,9 @@ CACHES = {
 # Domain settings.
 PERMIT_MAX_DAYS = env_int("PERMIT_MAX_DAYS", 14)
 COPY_WINDOW_MINUTES = env_int("COPY_WINDOW_MINUTES", 30)
+# How long a verify endpoint trusts a cached token → (officer, roles, checkpoint): a revoked
+# token or role is refused at most this many seconds later (verification/authentication.py).
+VERIFY_CACHE_SECONDS = env_int("VERIFY_CACHE_SECONDS", 30)
 STAFF_IMPORT_MAX_BYTES = env_int("STAFF_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 STAFF_IMPORT_MAX_ROWS = env_int("STAFF_IMPORT_MAX_ROWS", 50_000)
 

@@ -3,17 +3,26 @@
 Thin views: declare access, validate the envelope, call one service, answer. Every verify
 call answers 200 with a result for any QR text; only a missing field, an unknown checkpoint
 or the rate limit answer otherwise (in the error shape of config.api).
+
+These are the hot endpoints (every scan at every checkpoint), so they differ from the rest
+of the API in three ways (docs/benchmarks.md, "Verification load"): tokens are checked with
+verification.authentication.CachedTokenAuthentication (the officer remembered per process
+for VERIFY_CACHE_SECONDS), answers are JSON only (no browsable API), and the per-officer
+rate limit is a counter in the cache rather than DRF's list of timestamps.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.core.cache import cache as default_cache
 from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -22,6 +31,7 @@ from rest_framework.views import APIView
 
 from orgs.access import Role
 from orgs.errors import InvalidInput
+from verification.authentication import CachedTokenAuthentication
 from verification.models import ScanResult
 from verification.services import (
     OFFLINE_BATCH_MAX,
@@ -40,14 +50,56 @@ class VerifyThrottle(UserRateThrottle):
 
     DRF copies the rates into a class attribute at import time; reading them per request
     lets settings overrides (tests, VERIFY_RATE) take effect.
+
+    A sliding window estimated from two fixed-window counters (this period's count plus the
+    previous period's, weighted by how much of it still lies within the window) instead of
+    DRF's list of request times: constant work per request whatever the rate (DRF reads and
+    writes back the whole list, up to one entry per allowed request), and an atomic
+    increment on a shared cache (Redis) where DRF's read-modify-write loses counts.
     """
 
     scope = "verify"
+    cache = default_cache
 
     def get_rate(self) -> str | None:
         rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
         rate = rates.get(str(self.scope))
         return str(rate) if rate else None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        limit, period = self.parse_rate(self.rate)
+        key = self.get_cache_key(request, view)
+        if limit is None or period is None or key is None:
+            return True
+        now = self.timer()
+        window, into = divmod(now, period)
+        current_key, previous_key = f"{key}:{int(window)}", f"{key}:{int(window) - 1}"
+        counts = self.cache.get_many([previous_key, current_key])
+        previous, current = counts.get(previous_key, 0), counts.get(current_key, 0)
+        weight = 1 - into / period
+        if previous * weight + current >= limit:
+            self._wait = self._time_until_allowed(previous, current, into, limit, period)
+            return False
+        try:
+            self.cache.incr(current_key)
+        except ValueError:  # the first request of this period (or the counter just expired)
+            if not self.cache.add(current_key, 1, 2 * period):
+                self.cache.incr(current_key)
+        return True
+
+    @staticmethod
+    def _time_until_allowed(
+        previous: int, current: int, into: float, limit: int, period: int
+    ) -> float:
+        if current >= limit or previous == 0:
+            return period - into  # only the next period's fresh counter helps
+        # previous * (1 - t / period) + current < limit
+        #   ⇔  t > period * (1 - (limit - current) / previous)
+        allowed_at = period * (1 - (limit - current) / previous)
+        return max(0.0, allowed_at - into) + 0.001
+
+    def wait(self) -> float | None:
+        return getattr(self, "_wait", None)
 
 
 class AnyTextField(serializers.CharField):
@@ -138,6 +190,9 @@ class OfflineAnswerSerializer(serializers.Serializer):
 
 class _OfficerView(APIView):
     access_roles: ClassVar[frozenset[str]] = OFFICERS
+    # Phones send a token (cached per process); the scanner page in a browser, its session.
+    authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
+    renderer_classes = [JSONRenderer]
     throttle_classes = [VerifyThrottle]
 
 

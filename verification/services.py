@@ -13,15 +13,19 @@ import io
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connections, router
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from config.routers import replica_reads
 from orgs.errors import InvalidInput
 from orgs.models import Area, Checkpoint, Profile
 from permits import credential
@@ -202,6 +206,49 @@ def checkpoint_for(*, officer: Any, code: str | None) -> Checkpoint | None:
     return profile.checkpoint if profile is not None else None
 
 
+@dataclass(frozen=True)
+class OfficerPlace:
+    """Where a scan happens, as much of it as the log and the area check need."""
+
+    checkpoint_id: int | None
+    district: str
+
+
+NOWHERE = OfficerPlace(None, "")
+# verification.authentication.CachedTokenAuthentication puts the officer's own place on the
+# request's user under this name, so that a scan from a phone needs no lookup for it.
+OFFICER_PLACE_ATTR = "_verify_place"
+
+
+def officer_place(officer: Any) -> OfficerPlace:
+    """The officer's own active checkpoint (one query), NOWHERE if none."""
+    if officer is None or not getattr(officer, "is_authenticated", False):
+        return NOWHERE
+    row = (
+        Profile.objects.filter(user_id=officer.pk, checkpoint__is_active=True)
+        .values_list("checkpoint_id", "checkpoint__district_id")
+        .first()
+    )
+    return OfficerPlace(row[0], row[1]) if row is not None else NOWHERE
+
+
+def _scan_place(*, officer: Any, code: str | None) -> OfficerPlace:
+    """As checkpoint_for, without building model instances, and without a query at all for
+    the officer's own checkpoint when the authentication already knows it."""
+    code = (code or "").strip()
+    if code:
+        row = (
+            Checkpoint.objects.filter(code=code, is_active=True)
+            .values_list("pk", "district_id")
+            .first()
+        )
+        if row is None:
+            raise InvalidInput(_("Không có chốt kiểm soát mã %(code)s.") % {"code": code[:32]})
+        return OfficerPlace(row[0], row[1])
+    known: OfficerPlace | None = getattr(officer, OFFICER_PLACE_ATTR, None)
+    return known if known is not None else officer_place(officer)
+
+
 # --- verification --------------------------------------------------------------------
 
 
@@ -210,21 +257,80 @@ def is_revoked(serial: str) -> bool:
     return Permit.objects.filter(serial=serial, status=PermitStatus.REVOKED).exists()
 
 
-def _seen_elsewhere(*, serial: str, district: str, at: datetime) -> bool:
-    """The same authentic serial scanned in another district within the copy window.
+_AUTHENTIC_SORTED = tuple(sorted(str(r) for r in AUTHENTIC))
 
-    The window looks both ways because offline devices upload their scans late.
-    Served by the index scan_serial_at_idx.
+
+@cache
+def _check_sql(alias: str) -> tuple[str, str]:
+    """`EXISTS (...)` for "revoked?" and for "seen elsewhere?", built once per database.
+
+    Written out rather than built by the ORM per scan (which took longer than running
+    them). Revoked: the stored permit with this serial is revoked (unique index on serial).
+    Seen elsewhere: the same authentic serial scanned at a checkpoint of another district
+    within the copy window, looking both ways because offline devices upload their scans
+    late (index scan_serial_at_idx). Parameters: see _check_params.
     """
-    window = timedelta(minutes=settings.COPY_WINDOW_MINUTES)
-    return (
-        Scan.objects.filter(
-            serial=serial, at__gte=at - window, at__lte=at + window, result__in=AUTHENTIC
-        )
-        .exclude(district_code="")
-        .exclude(district_code=district)
-        .exists()
+    q = connections[alias].ops.quote_name
+
+    def column(model: Any, name: str) -> str:
+        return q(model._meta.get_field(name).column)
+
+    revoked = (
+        f"EXISTS (SELECT 1 FROM {q(Permit._meta.db_table)} "  # noqa: S608 - names, not values
+        f"WHERE {column(Permit, 'serial')} = %s AND {column(Permit, 'status')} = %s)"
     )
+    district = column(Scan, "district_code")
+    elsewhere = (
+        f"EXISTS (SELECT 1 FROM {q(Scan._meta.db_table)} "  # noqa: S608 - names, not values
+        f"WHERE {column(Scan, 'serial')} = %s "
+        f"AND {column(Scan, 'at')} >= %s AND {column(Scan, 'at')} <= %s "
+        f"AND {column(Scan, 'result')} IN ({', '.join(['%s'] * len(AUTHENTIC))}) "
+        f"AND {district} <> '' AND {district} <> %s)"
+    )
+    return revoked, elsewhere
+
+
+def _check_params(
+    alias: str, *, serial: str, district: str, at: datetime
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    window = timedelta(minutes=settings.COPY_WINDOW_MINUTES)
+    adapt = connections[alias].ops.adapt_datetimefield_value
+    revoked = (serial, str(PermitStatus.REVOKED))
+    elsewhere = (serial, adapt(at - window), adapt(at + window), *_AUTHENTIC_SORTED, district)
+    return revoked, elsewhere
+
+
+def _select(alias: str, sql: str, params: tuple[Any, ...]) -> tuple[bool, ...]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return tuple(bool(value) for value in cursor.fetchone())
+
+
+def _revoked_and_seen_elsewhere(*, serial: str, district: str, at: datetime) -> tuple[bool, bool]:
+    """(the permit is revoked, it was scanned in another district within the copy window).
+
+    One round trip, `SELECT EXISTS (...), EXISTS (...)`, when permits and the scan log are
+    read from the same database; two when permits are read from a replica (the scan log is
+    always read where it is written, on the primary). Without a district there is nothing
+    to call a copy, and only revocation is looked up. Call inside replica_reads().
+    """
+    if not district:
+        return is_revoked(serial), False
+    permits_db, scans_db = router.db_for_read(Permit), router.db_for_read(Scan)
+    revoked_params, elsewhere_params = _check_params(
+        scans_db, serial=serial, district=district, at=at
+    )
+    if permits_db == scans_db:
+        revoked_sql, elsewhere_sql = _check_sql(scans_db)
+        revoked, elsewhere = _select(
+            scans_db,
+            f"SELECT {revoked_sql}, {elsewhere_sql}",
+            (*revoked_params, *elsewhere_params),
+        )
+        return revoked, elsewhere
+    (revoked,) = _select(permits_db, f"SELECT {_check_sql(permits_db)[0]}", revoked_params)
+    (elsewhere,) = _select(scans_db, f"SELECT {_check_sql(scans_db)[1]}", elsewhere_params)
+    return revoked, elsewhere
 
 
 def _serial_of_unverified(text: str) -> str:
@@ -251,42 +357,50 @@ def verify_scan(
     city). Independently, "suspected_copy" when the same authentic serial was scanned at a
     checkpoint of another district within COPY_WINDOW_MINUTES.
     Raises InvalidInput only for an unknown checkpoint code or source, never for the text.
+
+    Queries: at most two. One that answers both "revoked?" and "seen elsewhere?" (for an
+    authentic permit at a known checkpoint), and the Scan insert; the officer's checkpoint
+    is one more unless the authentication brought it (verification.authentication), and a
+    checkpoint named in the request one more. Keys and district names are cached per
+    process. Reads go through replica_reads() (config.routers); the insert to the primary.
     """
     if source not in SOURCES:
         raise InvalidInput(_("Nguồn quét không hợp lệ."))
-    checkpoint = checkpoint_for(officer=officer, code=checkpoint_code)
     at = at or timezone.now()
-    district = checkpoint.district_id if checkpoint is not None else ""
-
     text = qr if isinstance(qr, str) else ""
     today = timezone.localdate(at)
-    try:
-        verification = credential.verify(text, _trusted_keys(), today=today)
-        if verification.outcome == Outcome.UNKNOWN_KEY:  # a key newer than our copy?
-            verification = credential.verify(text, _trusted_keys(fresh=True), today=today)
-    except Exception:  # the core promises not to raise for a str; a checkpoint never 500s
-        logger.exception("credential.verify raised")
-        verification = credential.Verification(Outcome.MALFORMED, None, None, "verifier error")
+    with replica_reads():
+        place = _scan_place(officer=officer, code=checkpoint_code)
+        district = place.district
+        try:
+            verification = credential.verify(text, _trusted_keys(), today=today)
+            if verification.outcome == Outcome.UNKNOWN_KEY:  # a key newer than our copy?
+                verification = credential.verify(text, _trusted_keys(fresh=True), today=today)
+        except Exception:  # the core promises not to raise for a str; a checkpoint never 500s
+            logger.exception("credential.verify raised")
+            verification = credential.Verification(Outcome.MALFORMED, None, None, "verifier error")
 
-    claims = verification.claims
-    result = str(verification.outcome)
-    if claims is not None:
-        serial = claims.serial
-        if is_revoked(serial):
-            result = ScanResult.REVOKED
-        elif result == ScanResult.VALID and claims.areas and district not in claims.areas:
-            # No checkpoint known (district ""): nothing to compare with, so it stays valid.
-            result = ScanResult.WRONG_AREA if district else result
-        suspected = bool(district) and _seen_elsewhere(serial=serial, district=district, at=at)
-    else:
-        serial = _serial_of_unverified(text) if result != ScanResult.MALFORMED else ""
-        suspected = False
+        claims = verification.claims
+        result = str(verification.outcome)
+        if claims is not None:
+            serial = claims.serial
+            revoked, suspected = _revoked_and_seen_elsewhere(
+                serial=serial, district=district, at=at
+            )
+            if revoked:
+                result = ScanResult.REVOKED
+            elif result == ScanResult.VALID and claims.areas and district not in claims.areas:
+                # No checkpoint known (district ""): nothing to compare with, so it stays valid.
+                result = ScanResult.WRONG_AREA if district else result
+        else:
+            serial = _serial_of_unverified(text) if result != ScanResult.MALFORMED else ""
+            suspected = False
 
-    names = _area_names({*(claims.areas if claims else ()), *([district] if district else [])})
+        names = _area_names({*(claims.areas if claims else ()), *([district] if district else [])})
     Scan.objects.create(
         at=at,
-        officer=officer if getattr(officer, "is_authenticated", False) else None,
-        checkpoint=checkpoint,
+        officer_id=officer.pk if getattr(officer, "is_authenticated", False) else None,
+        checkpoint_id=place.checkpoint_id,
         district_code=district,
         serial=serial,
         result=result,
@@ -310,10 +424,11 @@ def verify_serial(*, officer: Any, serial: str, checkpoint_code: str | None) -> 
     serial = (serial or "").strip()[:20]
     permit = None
     if serial:
-        permit = (
-            Permit.objects.filter(serial=serial).only("qr_text").first()
-            or Permit.objects.filter(serial=serial.upper()).only("qr_text").first()
-        )
+        with replica_reads():
+            permit = (
+                Permit.objects.filter(serial=serial).only("qr_text").first()
+                or Permit.objects.filter(serial=serial.upper()).only("qr_text").first()
+            )
     if permit is not None:
         return verify_scan(officer=officer, qr=permit.qr_text, checkpoint_code=checkpoint_code)
     answer = verify_scan(officer=officer, qr="", checkpoint_code=checkpoint_code)
@@ -443,7 +558,8 @@ def verify_image(
     """
     text = decode_qr_image(data)
     if text is None and not log_empty:
-        checkpoint_for(officer=officer, code=checkpoint_code)  # still refuse a bad code
+        with replica_reads():
+            _scan_place(officer=officer, code=checkpoint_code)  # still refuse a bad code
         return {
             "result": str(ScanResult.MALFORMED),
             "permit": None,

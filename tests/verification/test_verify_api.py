@@ -389,6 +389,26 @@ def test_the_rate_limit_is_per_officer_and_answers_429_in_the_error_shape(
     assert post(client_for(other), "junk").status_code == 200  # her own budget
 
 
+def test_the_rate_limit_window_slides_over_the_turn_of_the_minute(officer, settings, monkeypatch):
+    """A burst at the end of one minute still counts at the start of the next (weighted by
+    how much of the last minute the window still covers), as DRF's own throttle would."""
+    from verification.api import VerifyThrottle
+
+    rates = {"verify": "4/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    cache.clear()
+    clock = [60 * 29_000_000 + 50.0]  # 50 s into a minute
+    monkeypatch.setattr(VerifyThrottle, "timer", staticmethod(lambda: clock[0]))
+    assert [post(officer, "junk").status_code for _ in range(5)] == [200] * 4 + [429]
+    clock[0] += 25  # 15 s into the next minute: 4 × 45/60 = 3 still count
+    assert post(officer, "junk").status_code == 200
+    refused = post(officer, "junk")
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    clock[0] += 16  # 31 s in: 4 × 29/60 + 1 < 4
+    assert post(officer, "junk").status_code == 200
+
+
 # --- serial lookup and offline upload --------------------------------------------------
 
 
