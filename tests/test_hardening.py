@@ -182,3 +182,22 @@ def test_behind_one_proxy_the_lockout_keys_on_the_forwarded_address(settings):
     assert client_ip(request) == "10.0.0.2"  # no proxy: the header is the client's own words
     settings.PROXY_COUNT = 1
     assert client_ip(request) == "203.0.113.7"  # the address nginx saw, not a forged one
+
+
+@pytest.mark.django_db
+def test_each_request_writes_one_structured_log_line_without_personal_data(alice, caplog):
+    import json
+
+    caplog.set_level("INFO", logger="permits.requests")
+    client_for(alice).get("/staff/?q=nguyen", HTTP_X_REQUEST_ID="req-42")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "permits.requests"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line["event"], line["id"], line["method"], line["path"]) == (
+        "request",
+        "req-42",
+        "GET",
+        "/staff/",
+    )
+    assert line["status"] == 200 and line["user"] == alice.pk and line["ms"] >= 0
+    assert "nguyen" not in json.dumps(line)  # query strings may carry names: never logged
