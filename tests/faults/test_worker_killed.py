@@ -166,7 +166,13 @@ def test_a_job_whose_worker_is_killed_is_requeued_and_printed_once(
 
         # Worker A's task result stays "running" forever (it died holding it); the requeue
         # enqueued a second task, which worker B ran.
-        assert task_results(conn, job) == [("RUNNING", ["worker-a"]), ("SUCCESSFUL", ["worker-b"])]
+        # The job row is written before the task framework records its own result: wait.
+        expected = [("RUNNING", ["worker-a"]), ("SUCCESSFUL", ["worker-b"])]
+        wait_for(
+            lambda: task_results(conn, job) == expected,
+            timeout=LIVENESS,
+            what="worker B's task result",
+        )
 
         # One PDF, the second attempt's, with every permit's QR code exactly once.
         assert files_of(printing, job) == [Path(finished.file).name]

@@ -308,3 +308,11 @@ def test_two_concurrent_rotations_leave_exactly_one_active_key(on_postgres):
     assert SigningKey.objects.filter(status=KeyStatus.ACTIVE).count() == 1
     first.refresh_from_db()
     assert first.status == KeyStatus.RETIRED
+
+
+def test_a_kid_starting_with_a_dash_is_taken_as_a_kid(db):
+    """Base64url key ids may begin with "-"; the command must not read them as options."""
+    kid = run("create").split()[0]
+    SigningKey.objects.filter(kid=kid).update(kid="-9wGqXbV1kY")
+    assert "-9wGqXbV1kY" in run("retire", "-9wGqXbV1kY")
+    assert SigningKey.objects.get(kid="-9wGqXbV1kY").status == "retired"

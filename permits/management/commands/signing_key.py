@@ -31,6 +31,25 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=ACTIONS)
         parser.add_argument("kid", nargs="?", help="the key id, for retire and compromise")
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        """A KID is unpadded base64url and may start with "-" (e.g. "-9wGqXbV1kY"), which
+        argparse would take for an option: after retire/compromise, the next word is the KID."""
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parse_args = parser.parse_args
+
+        def parse_kid_safely(args: Any = None, namespace: Any = None) -> Any:
+            words = list(args) if args is not None else []
+            for i, word in enumerate(words[:-1]):
+                following = words[i + 1]
+                if word in NEEDS_KID and following.startswith("-") and following != "--":
+                    if following not in {"-h", "--help"} and not following.startswith("--"):
+                        words = [*words[: i + 1], "--", *words[i + 1 :]]
+                    break
+            return parse_args(words if args is not None else None, namespace)
+
+        parser.parse_args = parse_kid_safely  # type: ignore[method-assign]
+        return parser
+
     def handle(self, *args: Any, **opts: Any) -> None:
         action, kid = opts["action"], opts["kid"]
         if action in NEEDS_KID and not kid:
