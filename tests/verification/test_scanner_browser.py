@@ -176,7 +176,7 @@ def test_the_fake_camera_reads_a_printed_permit_and_shows_green(
         # Camera permission is granted, so the page starts the camera by itself (a reload
         # at the checkpoint needs no tap); the button is for the first visit.
         answer = page.locator("#answer")
-        answer.wait_for(state="visible", timeout=20000)
+        answer.wait_for(state="visible", timeout=60000)
         assert answer.get_attribute("data-result") == "valid"
         assert "answer--ok" in (answer.get_attribute("class") or "")
         assert page.locator("#answer-verdict").inner_text().endswith("HỢP LỆ")
