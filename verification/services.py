@@ -348,8 +348,12 @@ def verify_scan(
     checkpoint_code: str | None,
     source: str = "online",
     at: datetime | None = None,
+    purged_serial: str = "",
 ) -> ScanAnswer:
     """Verify one scanned QR text at a checkpoint. Writes one Scan row, whatever the text.
+
+    `purged_serial`: a stored permit whose personal data was purged (verify_serial); it is
+    logged and answered as expired.
 
     Order: the TP1 checks of credential.verify on the local date of the scan; then
     "revoked" for any authentic permit whose serial is revoked; then "wrong_area" for a
@@ -395,6 +399,8 @@ def verify_scan(
         else:
             serial = _serial_of_unverified(text) if result != ScanResult.MALFORMED else ""
             suspected = False
+            if purged_serial:
+                serial, result = purged_serial, ScanResult.EXPIRED
 
         names = _area_names({*(claims.areas if claims else ()), *([district] if district else [])})
     Scan.objects.create(
@@ -429,8 +435,17 @@ def verify_serial(*, officer: Any, serial: str, checkpoint_code: str | None) -> 
                 Permit.objects.filter(serial=serial).only("qr_text").first()
                 or Permit.objects.filter(serial=serial.upper()).only("qr_text").first()
             )
-    if permit is not None:
+    if permit is not None and permit.qr_text:
         return verify_scan(officer=officer, qr=permit.qr_text, checkpoint_code=checkpoint_code)
+    if permit is not None:
+        # purge_expired blanked the QR of a permit that ended long ago: it is expired, not junk.
+        answer = verify_scan(
+            officer=officer, qr="", checkpoint_code=checkpoint_code, purged_serial=permit.serial
+        )
+        answer["reason"] = _(
+            "Giấy %(serial)s đã hết hạn từ lâu; dữ liệu cá nhân đã được xoá theo quy định."
+        ) % {"serial": permit.serial}
+        return answer
     answer = verify_scan(officer=officer, qr="", checkpoint_code=checkpoint_code)
     answer["reason"] = _("Không tìm thấy giấy đi đường số %(serial)s.") % {"serial": serial}
     return answer

@@ -430,6 +430,22 @@ def test_a_serial_lookup_answers_like_the_qr(officer, vnpt, bob):
     assert Scan.objects.count() == 2
 
 
+def test_a_serial_whose_personal_data_was_purged_answers_expired(officer, vnpt, bob):
+    from permits.models import Permit
+
+    claims = claims_for()
+    store_permit(claims, sign(claims), vnpt, bob)
+    # What purge_expired leaves: the serial and dates, no name, no QR text.
+    Permit.objects.filter(serial=claims.serial).update(full_name="", qr_text="")
+    body = officer.post(
+        "/api/v1/verify/serial/", {"serial": claims.serial}, content_type="application/json"
+    ).json()
+    assert (body["result"], body["permit"]) == ("expired", None)
+    assert claims.serial in body["reason"]
+    scan = Scan.objects.get()
+    assert (scan.serial, scan.result) == (claims.serial, "expired")
+
+
 def test_offline_scans_are_recorded_with_their_time_and_reverified(officer, erin):
     today = timezone.localdate()
     earlier = timezone.now() - timedelta(hours=2)
