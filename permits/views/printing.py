@@ -10,13 +10,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from orgs.access import Role, allow
+from orgs.access import allow
 from orgs.errors import DomainError
-from permits.api.printing import pdf_response
+from permits.api.printing import PRINT_ROLES, pdf_response
 from permits.selectors import get_request_for_user
 from permits.services.printing import INLINE_MAX, LAYOUTS, permits_pdf, print_job_create
-
-PRINT_ROLES = (Role.ORG_HR, Role.DEPARTMENT_REVIEWER, Role.POLICE_REVIEWER)
 
 
 @allow(*PRINT_ROLES)

@@ -17,7 +17,6 @@ from permits.models import Permit, PermitRequest, RequestStatus
 from permits.services.keys import signing_key_ensure
 from permits.services.staff import staff_import
 from tests.conftest import browser_login, screenshot
-from tests.permits.test_request_services import reload_reference_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,13 +26,6 @@ Trần Thị Mai,001195004321,03/09/1995,0987654321,Kỹ sư tổng đài,
 Lê Quang Minh,001088765432,21/11/1988,0978123456,Lái xe ứng cứu,30A-567.89
 Phạm Thu Trang,001192345678,07/06/1992,0965432187,Nhân viên giao dịch,
 """
-
-
-@pytest.fixture(autouse=True)
-def reference_data(transactional_db: Any) -> None:
-    """Content types, permissions, districts and role groups, as migrations leave them:
-    a transactional test flushes the database when it ends."""
-    reload_reference_data()
 
 
 @pytest.fixture

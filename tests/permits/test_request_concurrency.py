@@ -23,7 +23,6 @@ from tests.permits.test_request_services import (
     import_staff,
     new_request,
     people,
-    reload_reference_data,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -49,13 +48,6 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
     for thread in threads:
         thread.join()
     return results
-
-
-@pytest.fixture(autouse=True)
-def reference_data(on_postgres: None, transactional_db: Any) -> None:
-    """Content types, permissions, districts and role groups, as migrations leave them:
-    a transactional test flushes the database when it ends."""
-    reload_reference_data()
 
 
 def api_for(user: Any) -> APIClient:

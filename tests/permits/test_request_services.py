@@ -80,27 +80,6 @@ def import_staff(hr: User, organization: Organization, rows: list[Any]) -> list[
     return list(Staff.objects.filter(organization=organization, id_number__in=numbers))
 
 
-def reload_reference_data() -> None:
-    """What migrations leave in a fresh database: content types, permissions, districts, role
-    groups. A transactional test (browser, concurrency) starts after others flushed them.
-    """
-    import importlib
-
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.contenttypes.management import create_contenttypes
-    from django.contrib.contenttypes.models import ContentType
-    from guardian.shortcuts import clear_ct_cache
-
-    for config in apps.get_app_configs():
-        create_contenttypes(config, verbosity=0)
-        create_permissions(config, verbosity=0)
-    # Rows re-created after a flush get new ids; the process-wide caches still hold the old.
-    ContentType.objects.clear_cache()
-    clear_ct_cache()
-    importlib.import_module("orgs.migrations.0002_load_areas_and_roles").load(apps, None)
-
-
 def today() -> date:
     return timezone.localdate()
 

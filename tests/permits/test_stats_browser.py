@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import browser_login, screenshot
-from tests.permits.test_request_services import reload_reference_data
 from tests.permits.test_stats import dmy, known  # noqa: F401 (the data set, as a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def reference_data(transactional_db: Any) -> None:
-    reload_reference_data()
 
 
 @pytest.mark.usefixtures("known")

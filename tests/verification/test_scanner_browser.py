@@ -98,21 +98,6 @@ def test_the_report_fits_in_a_bounded_number_of_queries(charlie, django_assert_m
 # --- Chromium --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def reference_data(transactional_db: Any) -> None:
-    """Districts and role groups, as the data migration loads them.
-
-    A transactional test flushes the database when it ends, and serialized_rollback does
-    not bring the migration's data back once a non-transactional test ran in the same
-    session, so the next browser test would find no district 004 for CP-01.
-    """
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("orgs.migrations.0002_load_areas_and_roles").load(apps, None)
-
-
 def write_y4m(image: Image.Image, path: Path, *, frames: int = 20) -> None:
     """A still video (Y4M, 4:2:0) for Chromium's fake camera."""
     width, height = image.size
@@ -143,7 +128,6 @@ def camera_view_of(permit: Image.Image, size: tuple[int, int] = (640, 480)) -> I
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_fake_camera_reads_a_printed_permit_and_shows_green(
-    reference_data,
     live_server,
     chromium,
     erin,
@@ -196,7 +180,7 @@ def test_the_fake_camera_reads_a_printed_permit_and_shows_green(
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_offline_the_page_loads_and_verifies_permits_by_itself(
-    reference_data, live_server, chromium, erin, signing_key, vnpt, bob
+    live_server, chromium, erin, signing_key, vnpt, bob
 ):
     claims = claims_for(areas=())
     good = sign(claims)
@@ -262,7 +246,6 @@ def test_offline_the_page_loads_and_verifies_permits_by_itself(
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_online_answers_come_from_the_server_in_every_colour(
-    reference_data,
     live_server,
     chromium,
     erin,
